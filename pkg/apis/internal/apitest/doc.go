@@ -1,0 +1,3 @@
+// Package apitest has test helpers shared by the API packages: it reads the recorded reference
+// payloads and checks that they survive a decode/encode round trip.
+package apitest
