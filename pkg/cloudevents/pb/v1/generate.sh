@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Regenerates cloudevent.pb.go and cloudevent_grpc.pb.go from cloudevent.proto.
+# Needs protoc (apt-get install -y protobuf-compiler) and the plugins:
+#   go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+#   go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+set -euo pipefail
+cd "$(dirname "$0")"
+PATH="$(go env GOPATH)/bin:$PATH"
+protoc --proto_path=. \
+  --go_out=. --go_opt=paths=source_relative \
+  --go-grpc_out=. --go-grpc_opt=paths=source_relative \
+  cloudevent.proto
