@@ -1,0 +1,32 @@
+// Command db-service serves the `maestro` backend of the conductor bus from Maestro's PostgreSQL
+// database: agent status writes, spec pushes from the events outbox, and spec resync answers.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cloudevents-conductor/conductor/pkg/process"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, process.ErrExit) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "db-service:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	var opts options
+	if err := opts.parse(args, out); err != nil {
+		return err
+	}
+	ctx, stop := process.SignalContext()
+	defer stop()
+	return opts.serve(ctx)
+}
