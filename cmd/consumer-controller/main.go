@@ -1,0 +1,34 @@
+// Command consumer-controller gives every accepted and joined ManagedCluster a Maestro consumer of
+// the same name through Maestro's REST API, keeps its labels in sync, and deletes it (through a
+// finalizer) when the cluster goes. Run it with leader election: one active replica, any number of
+// standbys.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cloudevents-conductor/conductor/pkg/process"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, process.ErrExit) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "consumer-controller:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	var opts options
+	if err := opts.parse(args, out); err != nil {
+		return err
+	}
+	ctx, stop := process.SignalContext()
+	defer stop()
+	return opts.serve(ctx)
+}
