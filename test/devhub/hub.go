@@ -194,7 +194,7 @@ func (h *Hub) ensureClusterNamespace(ctx context.Context, cluster string) error 
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cluster, Labels: labels}},
 		&rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "open-cluster-management:managedcluster:" + cluster, Namespace: cluster},
+			ObjectMeta: metav1.ObjectMeta{Name: agentRoleBindingName(cluster), Namespace: cluster},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: agentClusterRole},
 			Subjects:   []rbacv1.Subject{{Kind: "Group", APIGroup: rbacv1.GroupName, Name: "system:open-cluster-management:" + cluster}},
 		},
@@ -217,6 +217,12 @@ func (h *Hub) reconcileCSR(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 	if len(csr.Status.Certificate) > 0 {
 		return ctrl.Result{}, nil
 	}
+	// Sign only once the cluster's agent RBAC exists, as the OCM hub approves after acceptance:
+	// an agent that reconnects with its certificate before that is denied, and the gateway
+	// caches the denial.
+	if ready, err := h.clusterRBACReady(ctx, csr.Labels[clusterv1.ClusterNameLabelKey]); err != nil || !ready {
+		return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, err
+	}
 	if !isApproved(csr) {
 		csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
 			Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue,
@@ -234,6 +240,22 @@ func (h *Hub) reconcileCSR(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 	csr.Status.Certificate = certPEM
 	_, err = h.kube.CertificatesV1().CertificateSigningRequests().UpdateStatus(ctx, csr, metav1.UpdateOptions{})
 	return ctrl.Result{}, err
+}
+
+func (h *Hub) clusterRBACReady(ctx context.Context, cluster string) (bool, error) {
+	if cluster == "" {
+		return false, nil
+	}
+	rb := &rbacv1.RoleBinding{}
+	err := h.client.Get(ctx, client.ObjectKey{Namespace: cluster, Name: agentRoleBindingName(cluster)}, rb)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func agentRoleBindingName(cluster string) string {
+	return "open-cluster-management:managedcluster:" + cluster
 }
 
 func isApproved(csr *certificatesv1.CertificateSigningRequest) bool {
