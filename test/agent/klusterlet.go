@@ -87,7 +87,7 @@ func (k *Klusterlet) Stop() {
 
 // DialToken connects with TLS 1.3 and a bearer token, as the sdk-go client does with `token`.
 func DialToken(target string, roots *x509.CertPool, token string) (*grpc.ClientConn, error) {
-	return grpc.NewClient(target, grpc.WithTransportCredentials(clientTLS(roots, nil)), grpc.WithPerRPCCredentials(bearerToken(token)))
+	return grpc.NewClient(target, grpc.WithTransportCredentials(ClientTLS(roots, nil)), grpc.WithPerRPCCredentials(bearerToken(token)))
 }
 
 // bearerToken sends "authorization: Bearer <token>" on every call, as the sdk-go client does.
@@ -102,10 +102,10 @@ func (bearerToken) RequireTransportSecurity() bool { return true }
 
 // DialCert connects with TLS 1.3 and a client certificate, as the agent does after bootstrap.
 func DialCert(target string, roots *x509.CertPool, cert tls.Certificate) (*grpc.ClientConn, error) {
-	return grpc.NewClient(target, grpc.WithTransportCredentials(clientTLS(roots, []tls.Certificate{cert})))
+	return grpc.NewClient(target, grpc.WithTransportCredentials(ClientTLS(roots, []tls.Certificate{cert})))
 }
 
-// clientTLS pins TLS 1.3 like sdk-go clients (min = max = 1.3).
-func clientTLS(roots *x509.CertPool, certs []tls.Certificate) credentials.TransportCredentials {
+// ClientTLS pins TLS 1.3 like sdk-go clients (min = max = 1.3).
+func ClientTLS(roots *x509.CertPool, certs []tls.Certificate) credentials.TransportCredentials {
 	return credentials.NewTLS(&tls.Config{RootCAs: roots, Certificates: certs, MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13})
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -76,6 +77,7 @@ func New(ctx context.Context, opts Options) (*Hub, error) {
 	}
 	mgr, err := ctrl.NewManager(opts.Config, ctrl.Options{
 		Scheme:  scheme,
+		Logger:  logr.FromSlogHandler(opts.Logger.Handler()),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// Several stand-ins may run in one test binary; their metrics are not served anyway.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},

@@ -79,6 +79,10 @@ func TestClusterIsAcceptedAndGetsNamespaceAndLease(t *testing.T) {
 func TestGRPCCSRIsApprovedAndSignedByTheCA(t *testing.T) {
 	env, ca, _ := startHub(t)
 	ctx := context.Background()
+	// The hub signs only for clusters it has set up (namespace and agent RBAC).
+	if err := env.Client.Create(ctx, &clusterv1.ManagedCluster{ObjectMeta: metav1.ObjectMeta{Name: "c2"}}); err != nil {
+		t.Fatal(err)
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -61,6 +61,13 @@ func run() error {
 		}
 		defer k.Stop()
 	}
+	token, err := s.BootstrapToken(ctx)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(absDir, "bootstrap-token"), []byte(token), 0o600); err != nil {
+		return err
+	}
 	printWelcome(s, *clusters, time.Since(started))
 	<-ctx.Done()
 	return nil
@@ -91,6 +98,7 @@ YAML
   bin/kubectl get manifestwork -n %[10]s hello -o jsonpath='{.status.conditions[*].type}'   # Applied Available
   go run ./test/maestroctl --dsn '%[6]s' create --consumer %[10]s   # a Maestro resource, written as Maestro writes it
   curl -s %[7]s/api/maestro/v1/consumers
+  go run ./test/simagent --target %[4]s --ca-file %[3]s --bootstrap-token-file %[9]s/bootstrap-token --cluster cluster2   # another klusterlet
 
 Ctrl-C stops everything.
 `, took.Round(time.Second), clusters, s.CAPath, s.GatewayAddr, s.KubeconfigPath, s.MaestroDSN, s.MaestroURL, s.NATSURL, s.Dir, first)

@@ -1,10 +1,12 @@
 {{/*
 One component: ConfigMap (its --config file), Deployment, HPA, PDB and metrics Service.
-Call with (dict "root" $ "component" "db-service" "values" .Values.dbService "config" $cfg "volumes" $vols "mounts" $mounts "ports" $ports)
+Call with (dict "root" $ "component" "db-service" "nats" true "values" .Values.dbService "config" $cfg "volumes" $vols "mounts" $mounts "ports" $ports)
 */}}
 {{- define "conductor.component" -}}
 {{- $name := printf "%s-%s" (include "conductor.fullname" .root) .component -}}
-{{- $config := merge (default dict .values.config) .config (dict "nats-url" (include "conductor.natsURL" .root) "ops-addr" (printf ":%d" (int .root.Values.metrics.port)) "log-format" .root.Values.common.logFormat "log-level" .root.Values.common.logLevel) -}}
+{{- $base := dict "ops-addr" (printf ":%d" (int .root.Values.metrics.port)) "log-format" .root.Values.common.logFormat "log-level" .root.Values.common.logLevel -}}
+{{- if .nats }}{{- $_ := set $base "nats-url" (include "conductor.natsURL" .root) -}}{{- end }}
+{{- $config := merge (default dict .values.config) .config $base -}}
 apiVersion: v1
 kind: ConfigMap
 metadata:
