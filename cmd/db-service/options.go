@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -14,10 +13,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
 	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cloudevents-conductor/conductor/pkg/bus"
 	"github.com/cloudevents-conductor/conductor/pkg/dbservice"
 	"github.com/cloudevents-conductor/conductor/pkg/process"
 )
@@ -42,8 +41,7 @@ type options struct {
 	dbSSLMode      string
 	dbPoolSize     int
 
-	natsURL       string
-	natsCredsFile string
+	nats bus.ConnectOptions
 
 	scanPeriod     time.Duration
 	purgeAfter     time.Duration
@@ -64,8 +62,7 @@ func (o *options) parse(args []string, out io.Writer) error {
 	fs.StringVar(&o.dbPasswordFile, "db-password-file", "", "file holding the database password")
 	fs.StringVar(&o.dbSSLMode, "db-sslmode", "disable", "libpq sslmode: disable, require, verify-ca or verify-full")
 	fs.IntVar(&o.dbPoolSize, "db-pool-size", 10, "maximum database connections for status writes and spec pushes (the LISTEN connection is extra)")
-	fs.StringVar(&o.natsURL, "nats-url", nats.DefaultURL, "NATS server URL(s), comma separated")
-	fs.StringVar(&o.natsCredsFile, "nats-creds-file", "", "NATS user credentials file (JWT and NKey seed)")
+	o.nats.AddFlags(fs)
 	fs.DurationVar(&o.scanPeriod, "scan-period", time.Minute, "how often unreconciled events are rescanned, besides at start-up and after every LISTEN reconnect")
 	fs.DurationVar(&o.purgeAfter, "purge-reconciled-after", time.Hour, "delete events reconciled longer ago than this at each periodic scan (0 keeps them)")
 	fs.IntVar(&o.specWorkers, "spec-workers", 4, "spec events pushed concurrently")
@@ -183,7 +180,7 @@ func (o *options) serve(ctx context.Context) error {
 		return fmt.Errorf("database pool: %w", err)
 	}
 	defer pool.Close()
-	nc, err := o.connectNATS(logger)
+	nc, err := bus.Connect(component, o.nats, logger)
 	if err != nil {
 		return err
 	}
@@ -207,29 +204,9 @@ func (o *options) serve(ctx context.Context) error {
 		return nil
 	})
 	logger.Info("starting", "component", component, "database", poolCfg.ConnConfig.Database,
-		"dbHost", poolCfg.ConnConfig.Host, "nats", o.natsURL)
+		"dbHost", poolCfg.ConnConfig.Host, "nats", o.nats.URL)
 	group, ctx := errgroup.WithContext(ctx)
 	group.Go(func() error { return svc.Run(ctx) })
 	group.Go(func() error { return ops.Run(ctx) })
 	return group.Wait()
-}
-
-// connectNATS connects with unlimited reconnects; the process starts even while NATS is away
-// (readiness reports it).
-func (o *options) connectNATS(logger *slog.Logger) (*nats.Conn, error) {
-	natsOpts := []nats.Option{
-		nats.Name(component), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.RetryOnFailedConnect(true),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			logger.Warn("NATS disconnected", "error", err)
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { logger.Info("NATS reconnected", "url", nc.ConnectedUrl()) }),
-	}
-	if o.natsCredsFile != "" {
-		natsOpts = append(natsOpts, nats.UserCredentials(o.natsCredsFile))
-	}
-	nc, err := nats.Connect(o.natsURL, natsOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", o.natsURL, err)
-	}
-	return nc, nil
 }

@@ -10,12 +10,12 @@ import (
 	"net"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/cloudevents-conductor/conductor/pkg/bus"
 	"github.com/cloudevents-conductor/conductor/pkg/gateway"
 	"github.com/cloudevents-conductor/conductor/pkg/gateway/auth"
 	"github.com/cloudevents-conductor/conductor/pkg/gateway/certs"
@@ -40,8 +40,7 @@ type options struct {
 	clientCAFile   string
 	plaintext      bool
 	kubeconfig     string
-	natsURL        string
-	natsCredsFile  string
+	nats           bus.ConnectOptions
 	requestTimeout time.Duration
 	heartbeat      time.Duration
 	queueSize      int
@@ -62,8 +61,7 @@ func (o *options) parse(args []string, out io.Writer) error {
 	fs.StringVar(&o.clientCAFile, "client-ca-file", "", "PEM CA bundle verifying agent client certificates (mTLS; the CA signing open-cluster-management.io/grpc CSRs)")
 	fs.BoolVar(&o.plaintext, "plaintext", false, "serve gRPC without TLS (development only)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for TokenReview and SubjectAccessReview (empty: in-cluster config)")
-	fs.StringVar(&o.natsURL, "nats-url", nats.DefaultURL, "NATS server URL(s), comma separated")
-	fs.StringVar(&o.natsCredsFile, "nats-creds-file", "", "NATS user credentials file (JWT and NKey seed)")
+	o.nats.AddFlags(fs)
 	fs.DurationVar(&o.requestTimeout, "request-timeout", gateway.DefaultRequestTimeout, "timeout of each NATS request to a backend")
 	fs.DurationVar(&o.heartbeat, "heartbeat-interval", gateway.DefaultHeartbeatInterval, "heartbeat interval on Subscribe streams (at least 10s)")
 	fs.IntVar(&o.queueSize, "queue-size", fanout.DefaultQueueSize, "pushed events queued per stream before a slow stream is disconnected")
@@ -94,7 +92,7 @@ func (o *options) validate() error {
 
 // serve runs the gateway and the ops server until ctx ends.
 func (o *options) serve(ctx context.Context, logger *slog.Logger) error {
-	nc, err := o.connectNATS(logger)
+	nc, err := bus.Connect(component, o.nats, logger)
 	if err != nil {
 		return err
 	}
@@ -127,23 +125,6 @@ func (o *options) serve(ctx context.Context, logger *slog.Logger) error {
 	group.Go(func() error { return gw.Serve(ctx, lis) })
 	group.Go(func() error { return ops.Run(ctx) })
 	return group.Wait()
-}
-
-// connectNATS connects with unlimited reconnects; the process starts even while NATS is away
-// (readiness reports it).
-func (o *options) connectNATS(logger *slog.Logger) (*nats.Conn, error) {
-	natsOpts := []nats.Option{
-		nats.Name(component), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.RetryOnFailedConnect(true),
-	}
-	if o.natsCredsFile != "" {
-		natsOpts = append(natsOpts, nats.UserCredentials(o.natsCredsFile))
-	}
-	nc, err := nats.Connect(o.natsURL, natsOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", o.natsURL, err)
-	}
-	logger.Info("NATS client started", "url", o.natsURL, "connected", nc.IsConnected())
-	return nc, nil
 }
 
 // configureAuth sets up TokenReview/mTLS authentication and SAR authorization.

@@ -6,17 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/nats-io/nats.go"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/cloudevents-conductor/conductor/pkg/bus"
 	"github.com/cloudevents-conductor/conductor/pkg/process"
 	"github.com/cloudevents-conductor/conductor/pkg/workservice"
 )
@@ -34,9 +33,7 @@ type options struct {
 	kubeQPS    float64
 	kubeBurst  int
 
-	natsURL       string
-	natsCredsFile string
-	natsCAFile    string
+	nats bus.ConnectOptions
 
 	workers        int
 	requestTimeout time.Duration
@@ -48,9 +45,7 @@ func (o *options) parse(args []string, out io.Writer) error {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file of the hub cluster; empty uses the in-cluster service account")
 	fs.Float64Var(&o.kubeQPS, "kube-api-qps", 50, "sustained requests per second to the hub kube-apiserver")
 	fs.IntVar(&o.kubeBurst, "kube-api-burst", 100, "request burst to the hub kube-apiserver")
-	fs.StringVar(&o.natsURL, "nats-url", nats.DefaultURL, "NATS server URL(s), comma separated")
-	fs.StringVar(&o.natsCredsFile, "nats-creds-file", "", "NATS user credentials file (JWT and NKey seed)")
-	fs.StringVar(&o.natsCAFile, "nats-ca-file", "", "PEM CA bundle that verifies the NATS servers (tls:// URLs)")
+	o.nats.AddFlags(fs)
 	fs.IntVar(&o.workers, "workers", 64, "agent requests handled concurrently by this replica")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "time limit for handling one agent request")
 	if err := process.ParseFlags(fs, args, component, out); err != nil {
@@ -104,7 +99,7 @@ func (o *options) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	nc, err := o.connectNATS(logger)
+	nc, err := bus.Connect(component, o.nats, logger)
 	if err != nil {
 		return err
 	}
@@ -120,32 +115,9 @@ func (o *options) serve(ctx context.Context) error {
 	}
 	ops := process.NewOpsServer(process.OpsOptions{Addr: o.common.OpsAddr, Registry: registry, Logger: logger})
 	ops.AddReadyCheck("work-service", svc.Ready)
-	logger.Info("starting", "component", component, "kubeAPI", cfg.Host, "nats", o.natsURL)
+	logger.Info("starting", "component", component, "kubeAPI", cfg.Host, "nats", o.nats.URL)
 	group, ctx := errgroup.WithContext(ctx)
 	group.Go(func() error { return svc.Run(ctx) })
 	group.Go(func() error { return ops.Run(ctx) })
 	return group.Wait()
-}
-
-// connectNATS connects with unlimited reconnects; the process starts even while NATS is away
-// (readiness reports it).
-func (o *options) connectNATS(logger *slog.Logger) (*nats.Conn, error) {
-	natsOpts := []nats.Option{
-		nats.Name(component), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.RetryOnFailedConnect(true),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			logger.Warn("NATS disconnected", "error", err)
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { logger.Info("NATS reconnected", "url", nc.ConnectedUrl()) }),
-	}
-	if o.natsCredsFile != "" {
-		natsOpts = append(natsOpts, nats.UserCredentials(o.natsCredsFile))
-	}
-	if o.natsCAFile != "" {
-		natsOpts = append(natsOpts, nats.RootCAs(o.natsCAFile))
-	}
-	nc, err := nats.Connect(o.natsURL, natsOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", o.natsURL, err)
-	}
-	return nc, nil
 }
