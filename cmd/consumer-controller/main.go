@@ -5,23 +5,12 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/cloudevents-conductor/conductor/pkg/process"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, process.ErrExit) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "consumer-controller:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("consumer-controller", run) }
 
 func run(args []string, out io.Writer) error {
 	var opts options

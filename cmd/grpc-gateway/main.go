@@ -3,25 +3,14 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
 
 	"k8s.io/klog/v2"
 
 	"github.com/cloudevents-conductor/conductor/pkg/process"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, process.ErrExit) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "grpc-gateway:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("grpc-gateway", run) }
 
 func run(args []string, out io.Writer) error {
 	var opts options

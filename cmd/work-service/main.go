@@ -4,23 +4,12 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/cloudevents-conductor/conductor/pkg/process"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		if errors.Is(err, process.ErrExit) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "work-service:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("work-service", run) }
 
 func run(args []string, out io.Writer) error {
 	var opts options

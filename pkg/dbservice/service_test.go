@@ -52,26 +52,8 @@ func startService(t testing.TB, e *dbEnv, natsURL string, tweak func(*Options)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(waitTimeout):
-			t.Error("Run did not return after its context ended")
-		}
-		nc.Close()
-	}
+	stopService := testenv.Background(t, "db-service", svc.Run)
+	stop := func() { stopService(); nc.Close() }
 	t.Cleanup(stop)
 	return &runningService{svc: svc, reg: reg, stop: stop}
 }

@@ -97,3 +97,14 @@ func ReadSecretFile(path string) (string, error) {
 	}
 	return strings.TrimSpace(string(raw)), nil
 }
+
+// Main runs a binary's run function with the command-line arguments and exits: 0 when it
+// returns nil or ErrExit (--help, --version), 1 with the error on stderr otherwise.
+func Main(component string, run func(args []string, out io.Writer) error) {
+	err := run(os.Args[1:], os.Stdout)
+	if err == nil || errors.Is(err, ErrExit) {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "%s: %v\n", component, err)
+	os.Exit(1)
+}

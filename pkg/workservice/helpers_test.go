@@ -78,34 +78,12 @@ func (h *hub) startReplica(t *testing.T) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("work-service Run: %v", err)
-			}
-		case <-time.After(waitTimeout):
-			t.Error("work-service did not stop")
-		}
-		nc.Close()
-	}
+	stopService := testenv.Background(t, "work-service", svc.Run)
+	stop := func() { stopService(); nc.Close() }
 	t.Cleanup(stop)
 	testenv.Eventually(t, waitTimeout, func() (bool, error) {
-		select {
-		case err := <-done:
-			t.Fatalf("work-service stopped early: %v", err)
-		default:
-		}
-		return svc.Ready(context.Background()) == nil, svc.Ready(context.Background())
+		err := svc.Ready(context.Background())
+		return err == nil, err
 	})
 	return &replica{svc: svc, registry: reg, stop: stop}
 }
