@@ -57,8 +57,6 @@
 //	ResourceVersionNumber(event.Event, ResourceVersionFormat) (int64, error) // for resync comparisons
 //	DeletionTimestamp(event.Event) (time.Time, error)  // ce_timestamp or RFC 3339 string
 //	HasExtension(event.Event, name) bool
-//	NormalizeExtensions(*event.Event) error // restore int resourceversion / timestamp after a
-//	                                        // string-only hop (NATS headers) before ToProto
 //	SetClusterName, SetResourceID, ..., SetResourceVersionInt (int32 range checked),
 //	SetResourceVersionString, SetDeletionTimestamp
 //

@@ -175,31 +175,3 @@ func SetResourceVersionInt(e *event.Event, v int64) error {
 
 // SetDeletionTimestamp sets the deletiontimestamp extension (a ce_timestamp on the wire).
 func SetDeletionTimestamp(e *event.Event, t time.Time) { e.SetExtension(ExtDeletionTimestamp, t) }
-
-// NormalizeExtensions restores the wire types of OCM extensions that a string-only transport (NATS
-// headers) flattened: an integer resourceversion for data types that carry one, and a timestamp
-// deletiontimestamp. Events of unregistered types keep their resourceversion as is.
-func NormalizeExtensions(e *event.Event) error {
-	if HasExtension(*e, ExtDeletionTimestamp) {
-		t, err := DeletionTimestamp(*e)
-		if err != nil {
-			return err
-		}
-		SetDeletionTimestamp(e, t)
-	}
-	if !HasExtension(*e, ExtResourceVersion) {
-		return nil
-	}
-	et, err := EventTypeOf(*e)
-	if err != nil {
-		return err
-	}
-	if reg, ok := Lookup(et.DataType); ok && reg.ResourceVersion == ResourceVersionInteger {
-		rv, err := ResourceVersionInt(*e)
-		if err != nil {
-			return err
-		}
-		return SetResourceVersionInt(e, rv)
-	}
-	return nil
-}

@@ -3,13 +3,10 @@ package cloudevents
 import (
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/cloudevents/sdk-go/v2/types"
 	"google.golang.org/protobuf/proto"
 
 	pbv1 "github.com/cloudevents-conductor/conductor/pkg/cloudevents/pb/v1"
@@ -198,73 +195,3 @@ func TestSetResourceVersionIntRange(t *testing.T) {
 }
 
 // After a string-only hop the re-encoded event must be byte-identical to what sdk-go sent.
-func TestNormalizeExtensionsRestoresWireTypes(t *testing.T) {
-	for _, name := range []string{"server-work-spec-delete-request", "server-work-spec-update-request", "server-lease-spec-update-request"} {
-		t.Run(name, func(t *testing.T) {
-			var original pbv1.CloudEvent
-			raw, err := os.ReadFile(filepath.Join(goldenDir, name+".pb"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := proto.Unmarshal(raw, &original); err != nil {
-				t.Fatal(err)
-			}
-			e, err := FromProto(&original)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// What a header-based transport hands back: every extension as a string.
-			for k, v := range e.Extensions() {
-				s, err := types.Format(v)
-				if err != nil {
-					t.Fatal(err)
-				}
-				e.SetExtension(k, s)
-			}
-			if err := NormalizeExtensions(&e); err != nil {
-				t.Fatal(err)
-			}
-			out, err := ToProto(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !proto.Equal(out, &original) {
-				t.Errorf("normalized event differs:\n got %v\nwant %v", out, &original)
-			}
-		})
-	}
-}
-
-func TestNormalizeExtensionsRejects(t *testing.T) {
-	cases := []struct {
-		name string
-		ext  string
-		val  any
-		typ  string
-	}{
-		{"bad deletiontimestamp", ExtDeletionTimestamp, "soon", "g.v1.r.spec.create_request"},
-		{"bad work resourceversion", ExtResourceVersion, "x", string(ManifestBundlesDataType) + ".spec.create_request"},
-		{"work resourceversion out of int32 range", ExtResourceVersion, "4294967296", string(ManifestBundlesDataType) + ".spec.create_request"},
-		{"unparsable type", ExtResourceVersion, "1", "not-a-type"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newTestEvent()
-			e.SetType(tc.typ)
-			e.SetExtension(tc.ext, tc.val)
-			if err := NormalizeExtensions(&e); err == nil {
-				t.Error("NormalizeExtensions accepted it")
-			}
-		})
-	}
-	// A string resourceversion stays a string for registration types.
-	e := newTestEvent()
-	e.SetType(string(LeasesDataType) + ".spec.update_request")
-	SetResourceVersionString(&e, "12")
-	if err := NormalizeExtensions(&e); err != nil {
-		t.Fatal(err)
-	}
-	if rv, err := ResourceVersionString(e); err != nil || rv != "12" {
-		t.Errorf("resourceversion = %q, %v", rv, err)
-	}
-}
