@@ -85,7 +85,8 @@ bench: ## run the Go benchmarks
 	go test -run '^$$' -bench . -benchmem ./pkg/...
 
 run: build test-tools ## start the whole hub stack locally (real processes); Ctrl-C stops it
-	go run ./test/localstack --bin $(BIN)
+	go build -o $(BIN)/localstack ./test/localstack
+	$(BIN)/localstack --bin $(BIN) $(if $(MAESTRO_BIN),--maestro-bin $(MAESTRO_BIN))
 
 e2e: build test-tools ## run the end-to-end suite against a local stack of real processes
 	go test -count=1 -timeout 20m ./test/e2e/...

@@ -74,15 +74,20 @@ func TestKubeManifestWorkLifecycle(t *testing.T) {
 
 func TestMaestroResourceLifecycle(t *testing.T) {
 	k := startKlusterlet(t, "e2e-maestro")
+	notifications := listenStatusEvents(t)
 	id := createMaestroResource(t, "e2e-maestro", "from-maestro")
 	got := waitAgentWork(t, k, id, 1)
 	if got.Source != "maestro" {
 		t.Errorf("spec event source %q, want maestro", got.Source)
 	}
 	waitMaestroStatus(t, id, 1)
-	if n := statusEventCount(t, id, "StatusUpdate"); n == 0 {
-		t.Error("no StatusUpdate row for an accepted status")
+	// Maestro's status controller learns of the write from NOTIFY status_events <row id>.
+	var updateID string
+	if err := hub.MaestroDB.QueryRow(context.Background(),
+		`SELECT id FROM status_events WHERE resource_id = $1 AND status_event_type = 'StatusUpdate' ORDER BY created_at LIMIT 1`, id).Scan(&updateID); err != nil {
+		t.Fatalf("no StatusUpdate row for an accepted status: %v", err)
 	}
+	waitNotification(t, notifications, updateID)
 
 	if _, err := maestro().DeleteResource(context.Background(), id); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -149,4 +150,51 @@ func statusEventCount(t *testing.T, id, kind string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// listenStatusEvents collects the payloads of NOTIFY status_events, as every Maestro server
+// LISTENs for them.
+func listenStatusEvents(t *testing.T) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	conn, err := pgx.Connect(ctx, hub.MaestroDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN status_events"); err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan string, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			n, err := conn.WaitForNotification(ctx)
+			if err != nil {
+				return
+			}
+			out <- n.Payload
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		conn.Close(context.Background())
+	})
+	return out
+}
+
+func waitNotification(t *testing.T, notifications <-chan string, payload string) {
+	t.Helper()
+	deadline := time.After(converge)
+	for {
+		select {
+		case got := <-notifications:
+			if got == payload {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no NOTIFY status_events %s", payload)
+		}
+	}
 }

@@ -28,6 +28,7 @@ func run() error {
 	binDir := flag.String("bin", "bin", "directory holding the conductor binaries (make build)")
 	dir := flag.String("dir", ".run", "directory for logs, certificates and the hub kubeconfig")
 	clusters := flag.String("clusters", "cluster1", "comma-separated simulated klusterlets to start")
+	maestroBin := flag.String("maestro-bin", "", "path of a real Maestro binary to run instead of the consumer API stand-in")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -44,7 +45,7 @@ func run() error {
 		return err
 	}
 	started := time.Now()
-	s, err := stack.Start(ctx, stack.Options{Dir: absDir, BinDir: absBin, Logger: logger})
+	s, err := stack.Start(ctx, stack.Options{Dir: absDir, BinDir: absBin, MaestroBinary: *maestroBin, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ The hub is up (%[1]s). Klusterlets joined: %[2]s
   gRPC endpoint (TLS, CA %[3]s): %[4]s
   hub kubeconfig:  export KUBECONFIG=%[5]s
   Maestro database: %[6]s
-  Maestro consumer API (development stand-in): %[7]s
+  Maestro REST API (the development stand-in unless --maestro-bin): %[7]s
   NATS: %[8]s
   logs: %[9]s/logs/
 

@@ -20,9 +20,10 @@ type Process struct {
 	// OpsAddr is its /healthz, /readyz, /metrics address.
 	OpsAddr string
 
-	binary string
-	args   []string
-	logDir string
+	binary   string
+	args     []string
+	logDir   string
+	readyURL string
 
 	mu   sync.Mutex // guards cmd and done
 	cmd  *exec.Cmd
@@ -30,7 +31,14 @@ type Process struct {
 }
 
 func newProcess(name, binary, logDir, opsAddr string, args ...string) *Process {
-	return &Process{Name: name, binary: binary, args: append(args, "--ops-addr="+opsAddr), logDir: logDir, OpsAddr: opsAddr}
+	return &Process{Name: name, binary: binary, args: append(args, "--ops-addr="+opsAddr), logDir: logDir, OpsAddr: opsAddr,
+		readyURL: "http://" + opsAddr + "/readyz"}
+}
+
+// newForeignProcess is a process that is not ours (e.g. a real Maestro server) with its own
+// readiness URL.
+func newForeignProcess(name, binary, logDir, readyURL string, args ...string) *Process {
+	return &Process{Name: name, binary: binary, args: args, logDir: logDir, readyURL: readyURL}
 }
 
 // LogPath is the file the process writes stdout and stderr to (appended across restarts).
@@ -104,14 +112,14 @@ func (p *Process) Running() bool {
 	}
 }
 
-// WaitReady polls /readyz until it answers 200, the process exits, or ctx ends.
+// WaitReady polls the readiness URL (/readyz for ours) until it answers 200, the process exits, or ctx ends.
 func (p *Process) WaitReady(ctx context.Context) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		if !p.Running() {
 			return fmt.Errorf("%s exited; see %s", p.Name, p.LogPath())
 		}
-		resp, err := client.Get("http://" + p.OpsAddr + "/readyz")
+		resp, err := client.Get(p.readyURL)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -59,6 +59,9 @@ func (s *Stack) startProcesses(ctx, _ context.Context) error {
 		return err
 	}
 	for _, p := range s.Processes() {
+		if p == s.Maestro {
+			continue // started with the Maestro API
+		}
 		if err := p.Start(); err != nil {
 			return err
 		}

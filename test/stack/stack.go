@@ -36,7 +36,10 @@ type Options struct {
 	WorkServiceReplicas int
 	// DBServiceReplicas is the number of db-service processes; default 1.
 	DBServiceReplicas int
-	Logger            *slog.Logger
+	// MaestroBinary, when set, runs a real Maestro server (`maestro migration`, then `maestro
+	// server --disable-message-broker=true`) on the database instead of the consumer API stand-in.
+	MaestroBinary string
+	Logger        *slog.Logger
 }
 
 // Stack is a running hub.
@@ -60,6 +63,8 @@ type Stack struct {
 	WorkServices       []*Process
 	DBServices         []*Process
 	ConsumerController *Process
+	// Maestro is the real Maestro server when Options.MaestroBinary is set.
+	Maestro *Process
 
 	opts     Options
 	hub      *devhub.Hub
@@ -218,7 +223,10 @@ func (s *Stack) startHub(ctx, runCtx context.Context) error {
 	return nil
 }
 
-func (s *Stack) startMaestroAPI(_, _ context.Context) error {
+func (s *Stack) startMaestroAPI(ctx, _ context.Context) error {
+	if s.opts.MaestroBinary != "" {
+		return s.startRealMaestro(ctx)
+	}
 	api, err := devserver.New(devserver.Options{Pool: s.MaestroDB, Logger: s.opts.Logger})
 	if err != nil {
 		return err
@@ -255,7 +263,11 @@ func (s *Stack) Processes() []*Process {
 	out := []*Process{s.Gateway}
 	out = append(out, s.WorkServices...)
 	out = append(out, s.DBServices...)
-	return append(out, s.ConsumerController)
+	out = append(out, s.ConsumerController)
+	if s.Maestro != nil {
+		out = append(out, s.Maestro)
+	}
+	return out
 }
 
 // Close stops everything it started, newest first.
