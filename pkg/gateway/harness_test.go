@@ -40,6 +40,9 @@ type testbed struct {
 	nats *testenv.NATSServer
 }
 
+// wireDir holds the recorded sdk-go wire traffic, kept once in pkg/cloudevents.
+const wireDir = "../cloudevents/testdata/wire"
+
 func newTestbed(t testing.TB) *testbed {
 	t.Helper()
 	return &testbed{t: t, nats: testenv.NATS(t)}
@@ -325,7 +328,7 @@ func loadSubscribe(t testing.TB, name string) *pbv1.SubscriptionRequest {
 
 func loadGolden(t testing.TB, name string, msg proto.Message) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "wire", name+".pb"))
+	raw, err := os.ReadFile(filepath.Join(wireDir, name+".pb"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,7 @@ func TestMessagesAboveTheReceiveLimitAreRefused(t *testing.T) {
 // FuzzPublish throws arbitrary PublishRequests at a gateway backed by trivial responders. The
 // gateway must never crash, and must answer every request with OK or a classified refusal.
 func FuzzPublish(f *testing.F) {
-	goldens, err := filepath.Glob(filepath.Join("testdata", "wire", "*-request.pb"))
+	goldens, err := filepath.Glob(filepath.Join(wireDir, "*-request.pb"))
 	if err != nil || len(goldens) == 0 {
 		f.Fatalf("no golden requests: %v", err)
 	}

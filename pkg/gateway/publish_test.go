@@ -114,7 +114,7 @@ func TestPublishUnknownOriginalSourceIsInvalid(t *testing.T) {
 // goldenStatus reads a gRPC status the OCM broker returned, as recorded.
 func goldenStatus(t *testing.T, name string) (codes.Code, string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "wire", name+".txt"))
+	raw, err := os.ReadFile(filepath.Join(wireDir, name+".txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

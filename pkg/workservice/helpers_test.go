@@ -281,7 +281,7 @@ func resyncRequest(t *testing.T, dt ce.DataType, cluster string, versions ...ce.
 // goldenRequest loads an agent event recorded from the real sdk-go clients.
 func goldenRequest(t *testing.T, name string) event.Event {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "wire", name+".pb"))
+	raw, err := os.ReadFile(filepath.Join("..", "cloudevents", "testdata", "wire", name+".pb"))
 	if err != nil {
 		t.Fatal(err)
 	}

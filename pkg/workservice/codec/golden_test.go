@@ -25,7 +25,8 @@ import (
 )
 
 // wireDir holds events recorded from the real sdk-go broker and agents (see its README).
-const wireDir = "../testdata/wire"
+// wireDir holds the recorded sdk-go wire traffic, kept once in pkg/cloudevents.
+const wireDir = "../../cloudevents/testdata/wire"
 
 func goldenDir(*testing.T) string { return wireDir }
 

@@ -10,11 +10,11 @@ import (
 	"testing"
 )
 
-// WirePayload returns a recorded CloudEvent payload from testdata/wire, e.g.
+// WirePayload returns a recorded CloudEvent payload from pkg/cloudevents/testdata/wire, e.g.
 // "agent-cluster-status-update-request".
 func WirePayload(tb testing.TB, name string) []byte {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(testdataDir(tb), "wire", name+".data.json"))
+	data, err := os.ReadFile(filepath.Join(testdataDir(tb), "..", "..", "cloudevents", "testdata", "wire", name+".data.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}
