@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	clusterv1 "github.com/cloudevents-conductor/conductor/pkg/apis/cluster/v1"
-	"github.com/cloudevents-conductor/conductor/pkg/dbservice/maestrotest"
 	"github.com/cloudevents-conductor/conductor/test/agent"
 	"github.com/cloudevents-conductor/conductor/test/stack"
 	"github.com/cloudevents-conductor/conductor/test/testenv"
@@ -199,10 +198,7 @@ func createMaestroResourceEventually(t *testing.T, cluster, name string) string 
 	var id string
 	testenv.Eventually(t, converge, func() (bool, error) {
 		var err error
-		id, _, err = maestro().CreateResource(context.Background(), maestrotest.Bundle{
-			Source: "e2e-source", Consumer: cluster,
-			Manifests: []map[string]any{{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name, "namespace": "default"}}},
-		})
+		id, _, err = maestro().CreateResource(context.Background(), maestroBundle(cluster, name))
 		return err == nil, nil
 	})
 	return id

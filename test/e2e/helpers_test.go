@@ -103,15 +103,20 @@ func waitHubWorkGone(t *testing.T, w *workv1.ManifestWork) {
 
 func maestro() *maestrotest.Maestro { return maestrotest.New(hub.MaestroDB) }
 
-func createMaestroResource(t *testing.T, cluster, configMapName string) string {
-	t.Helper()
-	id, _, err := maestro().CreateResource(context.Background(), maestrotest.Bundle{
+// maestroBundle is a resource bundle deploying one ConfigMap, as a Maestro source would send it.
+func maestroBundle(cluster, configMapName string) maestrotest.Bundle {
+	return maestrotest.Bundle{
 		Source: "e2e-source", Consumer: cluster,
 		Manifests: []map[string]any{{
 			"apiVersion": "v1", "kind": "ConfigMap",
 			"metadata": map[string]any{"name": configMapName, "namespace": "default"},
 		}},
-	})
+	}
+}
+
+func createMaestroResource(t *testing.T, cluster, configMapName string) string {
+	t.Helper()
+	id, _, err := maestro().CreateResource(context.Background(), maestroBundle(cluster, configMapName))
 	if err != nil {
 		t.Fatalf("creating a Maestro resource: %v", err)
 	}
